@@ -1,0 +1,1 @@
+"""Tap-as-a-Service: port mirroring for multi-tenant virtual networks."""

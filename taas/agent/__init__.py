@@ -1,0 +1,1 @@
+"""The per-hypervisor TaaS agent: reconcile desired state into Open vSwitch."""

@@ -1,0 +1,1 @@
+"""Benchmarks (`taas bench ...`): figures go to docs/benchmarks.md."""

@@ -1,0 +1,1 @@
+"""Pure flow compiler: desired state of one host -> OpenFlow flows (no I/O)."""

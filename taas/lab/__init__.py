@@ -1,0 +1,1 @@
+"""The lab: an emulated multi-host cloud made of network namespaces and Open vSwitch."""

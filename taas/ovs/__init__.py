@@ -1,0 +1,1 @@
+"""Open vSwitch I/O: daemons, OVSDB (ovsdbapp) and atomic OpenFlow bundles."""

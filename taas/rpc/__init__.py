@@ -1,0 +1,1 @@
+"""Server <-> agent messaging over oslo.messaging."""
