@@ -8,6 +8,7 @@ from typing import Iterable, Mapping
 
 from taas.dataplane import encoding
 from taas.dataplane import layout as L
+from taas.dataplane import vlanfilter
 from taas.dataplane.flows import Flow
 from taas.dataplane.model import HostFacts, HostState, TapFlowSpec, TapServiceSpec
 
@@ -121,9 +122,13 @@ def _tap_flow_route(tf: TapFlowSpec, services: Mapping[int, tuple[TapServiceSpec
     problem = _session_problem(tf.session_id)
     if problem:
         return problem
-    if tf.vlan_filter:
-        # Refused rather than ignored: mirroring more than asked is a leak, not a fallback.
-        return f"vlan_filter {tf.vlan_filter!r} is not supported by the OVS dataplane yet"
+    if tf.vlan_filter is not None:
+        # An unreadable filter is refused, never ignored: mirroring more than asked is a
+        # leak, not a fallback ("" included: it is not "no filter", which is None).
+        try:
+            vlanfilter.parse(tf.vlan_filter)
+        except ValueError as exc:
+            return f"vlan_filter {tf.vlan_filter!r} is not valid: {exc}"
     problem = _port_problem(ofports, tf.source_port_id, "source", host)
     if problem:
         return problem
@@ -196,14 +201,22 @@ def _reject_tag_collisions(state: HostState, services: Mapping, routes: Mapping,
                                         f"as session(s) {others} on this host")
 
 
-def _clone(session: int, port: int) -> str:
-    return f"clone({encoding.push_session_actions(session)},output:{port})"
+def _copy_actions(session: int) -> str:
+    """Push the session tag and send the copy to br-tap."""
+    return f"{encoding.push_session_actions(session)},output:{L.INT_PATCH_TAP}"
 
 
 def _hook_flows(live: list[TapFlowSpec], ofports: Mapping[str, int]) -> set[Flow]:
     """br-int OUT (table 5, in_port) and IN (table 25, reg7) hooks: one flow per port, one
     clone per tap flow (two tap flows into one service give two copies: both were asked
-    for), clones in tap-flow-id order, then the goto the default flow would have done."""
+    for), clones in tap-flow-id order, then the goto the default flow would have done.
+
+    A tap flow without vlan_filter copies in its clone. One with a filter gets the k-th
+    (k = 1, 2, ... over the port's filtered tap flows in id order) clone
+    `clone(set_field:k->reg5,resubmit(,<filter table>))`; the filter table (6 for OUT, 26 for
+    IN) copies only when reg5, the port and the packet's outer VLAN id match (one flow per
+    aligned VLAN block), else its priority-0 drop ends the clone. The clone discards reg5
+    and any push, so the production path continues exactly as without TaaS."""
     egress: dict[int, list[TapFlowSpec]] = collections.defaultdict(list)
     ingress: dict[int, list[TapFlowSpec]] = collections.defaultdict(list)
     for tf in live:  # already sorted by id
@@ -213,12 +226,30 @@ def _hook_flows(live: list[TapFlowSpec], ofports: Mapping[str, int]) -> set[Flow
         if tf.direction in ("IN", "BOTH"):
             ingress[port].append(tf)
     flows = set()
-    for table, key, nxt, hooks in ((L.T_EGRESS_HOOK, "in_port", L.T_L2, egress),
-                                   (L.T_INGRESS_HOOK, L.REG_OUT_PORT, L.T_OUTPUT, ingress)):
+    for table, key, nxt, filter_table, hooks in (
+            (L.T_EGRESS_HOOK, "in_port", L.T_L2, L.T_EGRESS_FILTER, egress),
+            (L.T_INGRESS_HOOK, L.REG_OUT_PORT, L.T_OUTPUT, L.T_INGRESS_FILTER, ingress)):
+        filtered = 0
         for port, tfs in hooks.items():
-            clones = ",".join(_clone(tf.session_id, L.INT_PATCH_TAP) for tf in tfs)
+            clones = []
+            k = 0
+            for tf in tfs:
+                if tf.vlan_filter is None:
+                    clones.append(f"clone({_copy_actions(tf.session_id)})")
+                    continue
+                k += 1
+                clones.append(f"clone(set_field:{k}->{L.REG_TAP_FLOW},"
+                              f"resubmit(,{filter_table}))")
+                for vid_match in vlanfilter.vlan_vid_matches(tf.vlan_filter):
+                    flows.add(Flow(L.BR_INT, filter_table, L.PRIO_TAAS_FILTER,
+                                   f"{L.REG_TAP_FLOW}={k},{key}={port},{vid_match}",
+                                   _copy_actions(tf.session_id)))
+            filtered += k
             flows.add(Flow(L.BR_INT, table, L.PRIO_TAAS_HOOK, f"{key}={port}",
-                           f"{clones},goto_table:{nxt}"))
+                           f"{','.join(clones)},goto_table:{nxt}"))
+        if filtered:
+            # OpenFlow 1.3 leaves a table miss to the switch: make it an explicit drop.
+            flows.add(Flow(L.BR_INT, filter_table, 0, "", "drop"))
     return flows
 
 

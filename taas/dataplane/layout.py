@@ -38,8 +38,15 @@ T_DELIVER_CHECK = 20 # per output: drop hairpins (reg7 == in_port), then T_INGRE
 T_INGRESS_HOOK = 25  # packets DELIVERED to reg7 (TaaS IN). Default: goto T_OUTPUT
 T_OUTPUT = 30        # reg7 -> output (patch-tun: push the network's local VLAN first)
 
+# br-int tables that belong to TaaS alone: the network agent installs nothing there and never
+# resubmits or goes to them. Only TaaS hooks resubmit into them (inside a clone), to copy
+# the packets of a tap flow that has a vlan_filter.
+T_EGRESS_FILTER = 6   # from T_EGRESS_HOOK: reg5 + in_port + outer VLAN -> copy to br-tap
+T_INGRESS_FILTER = 26 # from T_INGRESS_HOOK: reg5 + reg7 + outer VLAN -> copy to br-tap
+
 REG_NETWORK = "reg6"
 REG_OUT_PORT = "reg7"
+REG_TAP_FLOW = "reg5"  # TaaS: which filtered tap flow of the port a filter-table lookup is for
 
 # Cookies: the top 16 bits say who owns a flow; the low 48 bits are a hash of the flow text.
 COOKIE_OWNER_MASK = 0xFFFF_0000_0000_0000
@@ -50,3 +57,4 @@ COOKIE_TAAS = 0x7A5A_0000_0000_0000     # the TaaS agent
 PRIO_TAAS_HOOK = 100        # in T_EGRESS_HOOK / T_INGRESS_HOOK (defaults are priority 0)
 PRIO_TAAS_DELIVER = 200     # br-int T_CLASSIFY: copies from br-tap to a local monitor
 PRIO_TAAS_TUN = 200         # br-tun table 0: copies to/from the mirror tunnel
+PRIO_TAAS_FILTER = 100      # T_EGRESS_FILTER / T_INGRESS_FILTER (above TaaS's priority-0 drop)

@@ -51,7 +51,7 @@ class Sim:
 
     def lookup(self, bridge: str, table: int, pkt: dict) -> Flow | None:
         hits = [f for f in self.flows if f.bridge == bridge and f.table == table
-                and all(self._field(pkt, k) == v for k, v in parse_match(f.match).items())]
+                and all(self._matches(pkt, k, v) for k, v in parse_match(f.match).items())]
         if not hits:
             return None
         best = max(f.priority for f in hits)
@@ -60,10 +60,21 @@ class Sim:
         assert len(top) == 1, f"ambiguous flows: {top}"
         return top[0]
 
+    @classmethod
+    def _matches(cls, pkt: dict, key: str, want: str) -> bool:
+        if key == "vlan_vid":   # OpenFlow 1.3: the present bit 0x1000 + VID, maybe masked
+            value, _, mask = want.partition("/")
+            mask_bits = int(mask, 0) if mask else 0x1FFF
+            vlans = pkt["vlans"]
+            have = 0x1000 | vlans[0][0] if vlans else 0
+            return have & mask_bits == int(value, 0) & mask_bits
+        return cls._field(pkt, key) == want
+
     @staticmethod
     def _field(pkt: dict, key: str) -> str | None:
         vlans = pkt["vlans"]
-        value = {"in_port": pkt["in_port"], "reg7": pkt.get("reg7"), "tun_id": pkt.get("tun_id"),
+        value = {"in_port": pkt["in_port"], "reg5": pkt.get("reg5"), "reg7": pkt.get("reg7"),
+                 "tun_id": pkt.get("tun_id"),
                  "dl_vlan": vlans[0][0] if vlans else None,
                  "dl_vlan_pcp": vlans[0][1] if vlans else None}.get(key, "unsupported")
         assert value != "unsupported", f"the simulator does not know the field {key}"
@@ -79,7 +90,7 @@ class Sim:
     def execute(self, bridge: str, actions: list[str], pkt: dict, depth: int) -> list[Out]:
         outs: list[Out] = []
         pkt["vlans"] = list(pkt["vlans"])
-        for act in actions:
+        for i, act in enumerate(actions):
             if act.startswith("clone("):
                 outs += self.execute(bridge, split_actions(act[6:-1]), dict(pkt), depth)
             elif act == "push_vlan:0x8100":
@@ -91,6 +102,11 @@ class Sim:
             elif m := re.fullmatch(r"output:(\d+)|(IN_PORT)", act):
                 port = pkt["in_port"] if m.group(2) else int(m.group(1))
                 outs += self._output(bridge, port, pkt, depth)
+            elif m := re.fullmatch(r"resubmit\(,(\d+)\)", act):
+                # What the resubmitted table does to the packet is not carried back here,
+                # so only a last action (as in TaaS's clones) is modelled faithfully.
+                assert i == len(actions) - 1, f"resubmit before other actions: {actions}"
+                outs += self.run(bridge, int(m.group(1)), dict(pkt), depth + 1)
             elif m := re.fullmatch(r"goto_table:(\d+)", act):
                 outs.append(Out("goto", bridge, int(m.group(1)), tuple(pkt["vlans"])))
                 break
@@ -112,6 +128,8 @@ class Sim:
             pkt["tun_id"] = int(value, 0)
         elif field in ("tun_dst", "tun_ipv6_dst"):
             pkt["tun_dst"] = value
+        elif field in ("reg5", "reg7"):
+            pkt[field] = int(value, 0)
         else:
             raise AssertionError(f"set_field of {field} not understood")
 

@@ -224,9 +224,11 @@ class Trace:
             if b:
                 current = b.group(1)
             elif current == bridge:
-                m = re.match(r"\s*(\d+)\. (.*), priority (\d+)", line)
+                # A catch-all flow prints no match: " 6. priority 0, cookie ...".
+                m = re.match(r"\s*(\d+)\. (?:(.*), )?priority (\d+)", line)
                 if m:
-                    hits.append(f"table={m.group(1)},priority={m.group(3)},{m.group(2)}")
+                    match = f",{m.group(2)}" if m.group(2) else ""
+                    hits.append(f"table={m.group(1)},priority={m.group(3)}{match}")
         return hits
 
 

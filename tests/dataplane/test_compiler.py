@@ -1,5 +1,7 @@
 """compile_host: semantics of the TaaS flows (via a flow interpreter), statuses, determinism."""
+import dataclasses
 import random
+import re
 
 import pytest
 
@@ -35,6 +37,9 @@ def to_tunnel(session, ip=IP2):
     return Out("output", L.BR_TUN, L.TUN_MIRROR_PORT, (), session, ip)
 
 
+FILTER_TABLES = (L.T_EGRESS_FILTER, L.T_INGRESS_FILTER)
+FILTER_OF = {L.T_EGRESS_HOOK: L.T_EGRESS_FILTER, L.T_INGRESS_HOOK: L.T_INGRESS_FILTER}
+NEXT_OF = {L.T_EGRESS_HOOK: L.T_L2, L.T_INGRESS_HOOK: L.T_OUTPUT}
 GOTO_L2 = Out("goto", L.BR_INT, L.T_L2)
 GOTO_OUT = Out("goto", L.BR_INT, L.T_OUTPUT)
 NO_OUT_HOOK = Out("miss", L.BR_INT, L.T_EGRESS_HOOK)
@@ -104,15 +109,29 @@ def _assert_confined(compiled: CompiledHost) -> None:
         assert f.owner == L.COOKIE_TAAS and f.cookie >> 48 == L.COOKIE_TAAS >> 48
         m = parse_match(f.match)
         if f.bridge == L.BR_INT:
-            assert f.table in (L.T_CLASSIFY, L.T_EGRESS_HOOK, L.T_INGRESS_HOOK)
+            assert f.table in (L.T_CLASSIFY, L.T_EGRESS_HOOK, L.T_INGRESS_HOOK, *FILTER_TABLES)
             if f.table == L.T_CLASSIFY:   # delivery: only from br-tap, only to a monitor
                 assert m["in_port"] == str(L.INT_PATCH_TAP)
                 assert split_actions(f.actions)[0] == "pop_vlan"
                 assert int(split_actions(f.actions)[1].split(":")[1]) in monitors
-            else:                         # hooks: copies go to br-tap only
+            elif f.table in FILTER_TABLES:  # filters: copies to br-tap only, else drop
+                key = "in_port" if f.table == L.T_EGRESS_FILTER else L.REG_OUT_PORT
+                if f.priority == 0:
+                    assert (f.match, f.actions) == ("", "drop")
+                else:
+                    assert f.priority == L.PRIO_TAAS_FILTER
+                    assert list(m) == [L.REG_TAP_FLOW, key, "vlan_vid"]
+                    assert int(m["vlan_vid"].split("/")[1], 0) & 0x1000   # tagged only
+                    assert f.actions.endswith(f",output:{L.INT_PATCH_TAP}")
+                    assert "resubmit" not in f.actions and "goto" not in f.actions
+            else:                         # hooks: copies go to br-tap (or its filter) only
                 *clones, goto = split_actions(f.actions)
-                assert all(c.startswith("clone(") and c.endswith(f"output:{L.INT_PATCH_TAP})")
-                           for c in clones)
+                resubmit = re.escape(f"->{L.REG_TAP_FLOW},resubmit(,{FILTER_OF[f.table]}))")
+                assert all(c.startswith("clone(") and (
+                    c.endswith(f"output:{L.INT_PATCH_TAP})")
+                    or re.fullmatch(rf"clone\(set_field:[1-9]\d*{resubmit}", c))
+                    for c in clones)
+                assert goto == f"goto_table:{NEXT_OF[f.table]}"
         elif f.bridge == L.BR_TUN:
             assert f.table == 0 and m["in_port"] in (str(L.TUN_PATCH_TAP),
                                                      str(L.TUN_MIRROR_PORT))
@@ -185,8 +204,18 @@ def test_copies_never_reach_another_sessions_monitor():
      {"f1": ("ERROR", "tunnel address 'not-an-ip' of host h2 is not an IP")}),
     ([], [tf("f1", "s9", "p-a", "SIDEWAYS", S1, H2, IP2)],
      {"f1": ("ERROR", "direction 'SIDEWAYS' is not one of IN, OUT, BOTH")}),
-    ([], [tf("f1", "s9", "p-a", "OUT", S1, H2, IP2, vlan_filter="10-20")],
-     {"f1": ("ERROR", "vlan_filter '10-20' is not supported by the OVS dataplane yet")}),
+    ([], [tf("f1", "s9", "p-a", "OUT", S1, H2, IP2, vlan_filter="10-20,abc")],
+     {"f1": ("ERROR", "vlan_filter '10-20,abc' is not valid: "
+                      "'abc' is not a VLAN id or a range like 10-20")}),
+    ([], [tf("f1", "s9", "p-a", "OUT", S1, H2, IP2, vlan_filter="4096")],
+     {"f1": ("ERROR", "vlan_filter '4096' is not valid: VLAN id 4096 is above 4095")}),
+    ([], [tf("f1", "s9", "p-a", "OUT", S1, H2, IP2, vlan_filter="20-10")],
+     {"f1": ("ERROR", "vlan_filter '20-10' is not valid: range 20-10 is reversed")}),
+    # "" is not "no filter" (that is None): refused rather than mirroring everything.
+    ([], [tf("f1", "s9", "p-a", "OUT", S1, H2, IP2, vlan_filter="")],
+     {"f1": ("ERROR", "vlan_filter '' is not valid: '' is not a VLAN id or a range like 10-20")}),
+    ([], [tf("f1", "s9", "p-a", "OUT", S1, H2, IP2, vlan_filter=["10"])],
+     {"f1": ("ERROR", "vlan_filter ['10'] is not valid: vlan_filter ['10'] is not a string")}),
     ([svc("s1", "p-mon", -5)], [],
      {"s1": ("ERROR", "session id -5 is not a non-negative integer")}),
     ([svc("s1", "p-mon", 2**24)], [],
@@ -269,7 +298,8 @@ def _big_state(seed: int):
     ports = {f"p{i}": 100 + i for i in range(40)}
     services = [svc(f"s{i}", f"p{i}", 10000 + i) for i in range(10)]
     flows = [tf(f"f{i}", f"s{i % 10}", f"p{10 + i % 30}", ("IN", "OUT", "BOTH")[i % 3],
-                10000 + i % 10) for i in range(60)]
+                10000 + i % 10, vlan_filter=(None, "10-20,30", "0-4095", "7")[i % 4])
+             for i in range(60)]
     flows += [tf(f"r{i}", f"t{i}", f"p{i % 40}", "BOTH", 20000 + i, f"h{i % 4 + 2}",
                  f"192.0.2.{i % 4 + 2}") for i in range(30)]
     rng.shuffle(services)
@@ -292,3 +322,130 @@ def test_deterministic_whatever_the_input_order():
     hooks = [(f.table, f.match) for f in first.flows if f.table in (5, 25)]
     assert len(hooks) == len(set(hooks))
     assert len({f.cookie for f in first.flows}) == len(first.flows)
+
+
+# ---- vlan_filter ----------------------------------------------------------------------------
+MON, MON2 = to_mon("p-mon"), to_mon("p-mon2")
+SERVICES = [svc("s1", "p-mon", S1), svc("s2", "p-mon2", S2)]
+
+
+def copies_with(vlans, *outs):
+    """The copies expected for a packet with `vlans`: each keeps the packet's own tags."""
+    return sorted(dataclasses.replace(o, vlans=tuple(vlans)) for o in outs)
+
+
+MIXED = [tf("f1", "s1", "p-a", "OUT", S1),                                   # everything
+         tf("f2", "s2", "p-a", "BOTH", S2, vlan_filter="100-200"),
+         tf("f3", "s9", "p-a", "OUT", S3, H2, IP2, vlan_filter="150"),
+         tf("f4", "s1", "p-a", "OUT", S1, vlan_filter="0-4095")]             # any tagged
+# (name, tap flows, direction, the packet's VLANs outermost first, copies expected)
+FILTER_CASES = [
+    *[(f"OUT 10-20,30 vlan {v}", [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="10-20,30")],
+       "OUT", [(v, 3)], [MON] if v in (10, 11, 15, 19, 20, 30) else [])
+      for v in (9, 10, 11, 15, 19, 20, 21, 29, 30, 31, 4095)],
+    ("OUT filtered, untagged", [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="10-20,30")],
+     "OUT", [], []),
+    ("OUT filtered, seen IN", [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="10-20")],
+     "IN", [(15, 0)], []),
+    ("IN filtered, in range", [tf("f1", "s1", "p-a", "IN", S1, vlan_filter="4000-4095")],
+     "IN", [(4001, 0)], [MON]),
+    ("IN filtered, out of range", [tf("f1", "s1", "p-a", "IN", S1, vlan_filter="4000-4095")],
+     "IN", [(3999, 0)], []),
+    ("IN filtered, untagged", [tf("f1", "s1", "p-a", "IN", S1, vlan_filter="0-4095")],
+     "IN", [], []),
+    ("BOTH filtered, OUT", [tf("f1", "s1", "p-a", "BOTH", S1, vlan_filter="7")],
+     "OUT", [(7, 0)], [MON]),
+    ("BOTH filtered, IN", [tf("f1", "s1", "p-a", "BOTH", S1, vlan_filter="7")],
+     "IN", [(7, 0)], [MON]),
+    ("remote filtered", [tf("f1", "s9", "p-a", "BOTH", S3, H2, IP2, vlan_filter="5-6")],
+     "IN", [(6, 0)], [to_tunnel(S3)]),
+    ("priority tag is vid 0", [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="0")],
+     "OUT", [(0, 5)], [MON]),
+    ("only the outer tag counts", [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="99")],
+     "OUT", [(15, 0), (99, 0)], []),
+    ("outer tag of a double-tagged packet", [tf("f1", "s1", "p-a", "OUT", S1,
+                                                vlan_filter="15")],
+     "OUT", [(15, 0), (99, 0)], [MON]),
+    ("overlapping filters into one service: one copy each",
+     [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="10-20"),
+      tf("f2", "s1", "p-a", "OUT", S1, vlan_filter="15-30")], "OUT", [(17, 0)], [MON, MON]),
+    ("overlapping filters, only the second",
+     [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="10-20"),
+      tf("f2", "s1", "p-a", "OUT", S1, vlan_filter="15-30")], "OUT", [(25, 0)], [MON]),
+    ("mixed, untagged OUT", MIXED, "OUT", [], [MON]),
+    ("mixed, vlan 150 OUT", MIXED, "OUT", [(150, 0)], [MON, MON2, to_tunnel(S3), MON]),
+    ("mixed, vlan 100 OUT", MIXED, "OUT", [(100, 0)], [MON, MON2, MON]),
+    ("mixed, vlan 4095 OUT", MIXED, "OUT", [(4095, 0)], [MON, MON]),
+    ("mixed, vlan 150 IN", MIXED, "IN", [(150, 0)], [MON2]),
+    ("mixed, untagged IN", MIXED, "IN", [], []),
+]
+
+
+@pytest.mark.parametrize("name, flows, direction, vlans, expected", FILTER_CASES,
+                         ids=[c[0] for c in FILTER_CASES])
+def test_vlan_filter_copies(name, flows, direction, vlans, expected):
+    compiled = compile_(SERVICES, flows)
+    assert set(compiled.statuses.values()) == {("ACTIVE", "")}
+    sim = Sim(compiled.flows)
+    port = PORTS["p-a"]
+    out = sim.egress(port, vlans) if direction == "OUT" else sim.ingress(port, vlans=vlans)
+    # Production continues unchanged; no lookup misses (the filter tables end in a drop).
+    nxt = L.T_L2 if direction == "OUT" else L.T_OUTPUT
+    hooked = any(f.direction in (direction, "BOTH") for f in flows)
+    assert out[-1] == (Out("goto", L.BR_INT, nxt, tuple(vlans)) if hooked else
+                       Out("miss", L.BR_INT, L.T_EGRESS_HOOK if direction == "OUT"
+                           else L.T_INGRESS_HOOK, tuple(vlans)))
+    assert [o for o in out if o.kind != "output"] == [out[-1]]
+    # One copy per matching tap flow, each with the packet's own tags (session tag removed).
+    assert sim.copies(out) == copies_with(vlans, *expected)
+    _assert_confined(compiled)
+
+
+def test_vlan_filter_exact_flows():
+    compiled = compile_(SERVICES, [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="30,10-20"),
+                                   tf("f2", "s1", "p-a", "OUT", S1),
+                                   tf("f3", "s2", "p-a", "IN", S2, vlan_filter="4095")])
+    push1, push2 = encoding.push_session_actions(S1), encoding.push_session_actions(S2)
+    br_int = {f.body() for f in compiled.flows if f.bridge == L.BR_INT and f.table != 0}
+    assert br_int == {
+        f"table=5,priority=100,in_port=100,actions=clone(set_field:1->reg5,resubmit(,6)),"
+        f"clone({push1},output:2),goto_table:10",
+        *(f"table=6,priority=100,reg5=1,in_port=100,vlan_vid={m},actions={push1},output:2"
+          for m in ("0x100a/0x1ffe", "0x100c/0x1ffc", "0x1010/0x1ffc", "0x1014/0x1fff",
+                    "0x101e/0x1fff")),
+        "table=6,priority=0,actions=drop",
+        "table=25,priority=100,reg7=100,actions=clone(set_field:1->reg5,resubmit(,26)),"
+        "goto_table:30",
+        f"table=26,priority=100,reg5=1,reg7=100,vlan_vid=0x1fff/0x1fff,actions={push2},output:2",
+        "table=26,priority=0,actions=drop",
+    }
+
+
+def test_unfiltered_hosts_get_no_filter_table_flows():
+    compiled = compile_(SERVICES, [tf("f1", "s1", "p-a", "BOTH", S1)])
+    assert not [f for f in compiled.flows if f.table in FILTER_TABLES]
+    only_out = compile_(SERVICES, [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="1")])
+    assert {f.table for f in only_out.flows if f.table in FILTER_TABLES} == {L.T_EGRESS_FILTER}
+
+
+def test_filter_index_is_per_port_and_ports_stay_apart():
+    compiled = compile_(SERVICES, [tf("f1", "s1", "p-a", "OUT", S1, vlan_filter="10"),
+                                   tf("f2", "s2", "p-b", "OUT", S2, vlan_filter="20")])
+    sim = Sim(compiled.flows)
+    assert sim.copies(sim.egress(PORTS["p-a"], [(10, 0)])) == [to_mon("p-mon", [(10, 0)])]
+    assert sim.copies(sim.egress(PORTS["p-a"], [(20, 0)])) == []
+    assert sim.copies(sim.egress(PORTS["p-b"], [(20, 0)])) == [to_mon("p-mon2", [(20, 0)])]
+    assert sim.copies(sim.egress(PORTS["p-b"], [(10, 0)])) == []
+    hooks = sorted(f.actions for f in compiled.flows if f.table == L.T_EGRESS_HOOK)
+    assert hooks == ["clone(set_field:1->reg5,resubmit(,6)),goto_table:10"] * 2
+
+
+def test_filter_index_follows_tap_flow_id_order():
+    flows = [tf(f"f{i}", "s1", "p-a", "OUT", S1, vlan_filter=str(i)) for i in (3, 1, 2)]
+    compiled = compile_(SERVICES, flows)
+    [hook] = [f for f in compiled.flows if f.table == L.T_EGRESS_HOOK]
+    assert split_actions(hook.actions)[:-1] == [
+        f"clone(set_field:{k}->reg5,resubmit(,6))" for k in (1, 2, 3)]
+    by_k = {parse_match(f.match)["reg5"]: parse_match(f.match)["vlan_vid"]
+            for f in compiled.flows if f.table == L.T_EGRESS_FILTER and f.priority}
+    assert by_k == {"1": "0x1001/0x1fff", "2": "0x1002/0x1fff", "3": "0x1003/0x1fff"}

@@ -80,8 +80,8 @@ def svc(id_, port, session):
     return TapServiceSpec(id_, f"port-{port}", session)
 
 
-def tflow(id_, service, port, direction, session, host=H, ip=None):
-    return TapFlowSpec(id_, service, f"port-{port}", direction, session, host, ip)
+def tflow(id_, service, port, direction, session, host=H, ip=None, vlan_filter=None):
+    return TapFlowSpec(id_, service, f"port-{port}", direction, session, host, ip, vlan_filter)
 
 
 def traced(sb, flow, services=(), flows=(), bridge=L.BR_INT):
@@ -213,7 +213,8 @@ def test_ovs_accepts_a_large_compiled_set_and_keeps_our_cookies(sandbox):
                      for i, v in enumerate(VMS[4:]))
     flows = tuple(TapFlowSpec(f"f{i}", f"t{i}", f"port-{VMS[i % 6].name}",
                               ("IN", "OUT", "BOTH")[i % 3], 20000 + i, f"h{i % 3 + 2}",
-                              f"192.0.2.{i % 3 + 2}" if i % 2 else f"fd00::{i % 3 + 2}")
+                              f"192.0.2.{i % 3 + 2}" if i % 2 else f"fd00::{i % 3 + 2}",
+                              (None, None, "1-4094", f"{i},{i + 100}-{i + 300}")[i % 4])
                   for i in range(200))
     compiled = compile_host(HostState(H, 1, services, flows), HostFacts(H, IP1, ports))
     assert set(compiled.statuses.values()) == {("ACTIVE", "")}
@@ -225,3 +226,54 @@ def test_ovs_accepts_a_large_compiled_set_and_keeps_our_cookies(sandbox):
                              f"cookie={L.COOKIE_TAAS:#x}/{L.COOKIE_OWNER_MASK:#x}")
         got = {int(c, 16) for c in re.findall(r"cookie=(0x[0-9a-f]+)", dump)}
         assert got == {f.cookie for f in compiled.flows if f.bridge == bridge}
+
+
+
+def traced_many(sb, flows, services=(), tap_flows=()):
+    """traced() for several packets, installing each flow set once."""
+    install(sb)
+    before = [deliveries(sb, sb.trace(L.BR_INT, f)) for f in flows]
+    install(sb, services, tap_flows)
+    traces = [sb.trace(L.BR_INT, f) for f in flows]
+    return [(b, deliveries(sb, t), t) for b, t in zip(before, traces)]
+
+
+def test_vlan_filter_out_copies_only_tagged_packets_in_range(sandbox):
+    cases = [(15, True), (10, True), (20, True), (30, True), (9, False), (21, False),
+             (31, False), (None, False)]
+    results = traced_many(sandbox, [pkt("a1", PORT["a2"].mac, vlan=v) for v, _ in cases],
+                          [svc("s1", "mon", S1)],
+                          [tflow("f1", "s1", "a1", "OUT", S1, vlan_filter="10-20,30")])
+    for (vlan, copied), (before, after, trace) in zip(cases, results):
+        tags = [(vlan, 0)] if vlan is not None else []
+        assert before == [vm("a2", tags)], vlan                # production path unchanged
+        assert added(before, after) == ([vm("mon", tags)] if copied else []), vlan
+        # The hook resubmitted into the filter table; a packet out of range (or untagged)
+        # hits TaaS's explicit priority-0 drop there, never a table miss.
+        [hit] = [h for h in trace.matched(L.BR_INT)
+                 if h.startswith(f"table={L.T_EGRESS_FILTER},")]
+        if copied:
+            assert hit.startswith(f"table={L.T_EGRESS_FILTER},priority={L.PRIO_TAAS_FILTER},"
+                                  f"reg5=0x1,in_port={PORT['a1'].ofport},"), hit
+        else:
+            assert hit == f"table={L.T_EGRESS_FILTER},priority=0", hit
+
+
+def test_vlan_filter_in_and_unfiltered_on_one_port(sandbox):
+    """a2 has an unfiltered IN flow to mon, a filtered BOTH flow to a remote service and a
+    filtered IN flow to mon2: each copies once, exactly when its filter says so."""
+    services = [svc("s1", "mon", S1), svc("s2", "mon2", S3)]
+    flows = [tflow("f1", "s1", "a2", "IN", S1),
+             tflow("f2", "s9", "a2", "BOTH", S2, "h2", IP2, vlan_filter="100-200"),
+             tflow("f3", "s2", "a2", "IN", S3, vlan_filter="150,300")]
+    cases = [(150, ["mon", "tunnel", "mon2"]), (100, ["mon", "tunnel"]), (300, ["mon", "mon2"]),
+             (99, ["mon"]), (None, ["mon"])]
+    results = traced_many(sandbox, [pkt("a1", PORT["a2"].mac, vlan=v) for v, _ in cases],
+                          services, flows)
+    for (vlan, expected), (before, after, _) in zip(cases, results):
+        tags = tuple([(vlan, 0)] if vlan is not None else [])
+        assert before == [vm("a2", tags)], vlan
+        # Copies keep the guest's tag inside (the session tag is popped or tunnelled).
+        want = [("taas-tun", tags, S2, IP2, L.MIRROR_TUNNEL_UDP_PORT) if d == "tunnel"
+                else vm(d, tags) for d in expected]
+        assert sorted(added(before, after)) == sorted(want), vlan
