@@ -30,6 +30,10 @@ class Agent:
     def start(self) -> "Agent":
         self._rpc = rpc.start_rpc_server(self._transport, rpc.AGENT_TOPIC, self.host,
                                          [rpc.AgentEndpoint(self.service.nudge)])
+        try:  # announce the tunnel address first, so peers can plumb towards this host
+            self.reconciler.server.heartbeat(self.host, self.reconciler.tunnel_ip, None)
+        except Exception:
+            LOG.warning("first heartbeat of %s failed; the loop retries", self.host)
         self.service.start()
         return self
 

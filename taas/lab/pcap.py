@@ -100,8 +100,11 @@ class Capture:
         self._proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> "Capture":
-        cmd = ["ip", "netns", "exec", self.netns, "tcpdump", "-i", self.iface, "-U", "-n",
-               "-s", "256", "-w", str(self.path)] + (self.bpf.split() if self.bpf else [])
+        # --immediate-mode: without it packets wait in the capture ring for up to a second
+        # and whatever is still there when we stop tcpdump is silently lost.
+        cmd = ["ip", "netns", "exec", self.netns, "tcpdump", "--immediate-mode", "-Z", "root",
+               "-i", self.iface, "-U", "-n", "-s", "256", "-w", str(self.path)]
+        cmd += self.bpf.split() if self.bpf else []
         self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # tcpdump says "listening on" once its socket is open: only then is nothing missed.
         os.set_blocking(self._proc.stderr.fileno(), False)

@@ -24,7 +24,21 @@ VERSION = "1.0"
 
 def get_transport(conf: cfg.ConfigOpts, url: str | None = None) -> om.RPCTransport:
     """One transport per process; in all-in-one mode share it between server and agents."""
+    _register_tracing_opts(conf)
     return om.get_rpc_transport(conf, url=url)
+
+
+def _register_tracing_opts(conf: cfg.ConfigOpts) -> None:
+    # oslo.messaging registers its tracing and metrics options on the global CONF only, yet
+    # reads them from the transport's conf at every call: a private ConfigOpts needs them.
+    import importlib
+    for module, group in (("oslo_messaging._tracing.client", "oslo_messaging_tracing"),
+                          ("oslo_messaging._metrics.client", "oslo_messaging_metrics")):
+        try:
+            opts = getattr(importlib.import_module(module), group)
+        except (ImportError, AttributeError):  # another oslo.messaging: nothing to add
+            continue
+        conf.register_opts(opts, group=group)
 
 
 def start_rpc_server(transport, topic: str, server: str, endpoints: list) -> om.MessageHandlingServer:
@@ -40,30 +54,30 @@ def stop_rpc_server(rpc: om.MessageHandlingServer) -> None:
 
 
 class ServerEndpoint:
-    """Runs in the API server: answers agents from the database."""
+    """Runs in the API server: answers agents from the database (taas.db.engine.Database)."""
 
     target = om.Target(namespace=NAMESPACE, version=VERSION)
 
-    def __init__(self, sessionmaker):
-        self._sessionmaker = sessionmaker
+    def __init__(self, db, notifier: "AgentNotifier | None" = None):
+        self._db = db
+        self._notifier = notifier
 
     def get_host_state(self, ctxt, host: str) -> dict:
         from taas.db import agents
-        with self._sessionmaker() as session:
-            return agents.host_state(session, host).to_dict()
+        return self._db.read(lambda s: agents.host_state(s, host)).to_dict()
 
     def report_status(self, ctxt, host: str, generation: int, statuses: dict) -> None:
         from taas.db import agents
-        with self._sessionmaker() as session:
-            agents.report_status(session, host, generation,
-                                 {k: tuple(v) for k, v in statuses.items()})
-            session.commit()
+        statuses = {k: tuple(v) for k, v in statuses.items()}
+        self._db.write(lambda s: agents.report_status(s, host, generation, statuses))
 
     def heartbeat(self, ctxt, host: str, tunnel_ip: str | None, applied_generation: int) -> None:
         from taas.db import agents
-        with self._sessionmaker() as session:
-            agents.agent_heartbeat(session, host, tunnel_ip, applied_generation)
-            session.commit()
+        changed = self._db.write(
+            lambda s: agents.agent_heartbeat(s, host, tunnel_ip, applied_generation))
+        # A new tunnel address changes the flows of every host that sends copies here.
+        if changed and self._notifier:
+            self._notifier.hosts_changed(changed)
 
 
 class AgentNotifier:
