@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 # Each subcommand is a module with main(argv: list[str]) -> int | None; imported lazily
 # so `taas lab ...` does not pay for FastAPI and `taas server` not for the lab.
@@ -24,6 +25,8 @@ def usage() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # eventlet (pulled in by python-ovs and oslo) warns on import; users cannot act on it.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print(usage(), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
