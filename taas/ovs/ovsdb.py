@@ -4,13 +4,25 @@ from __future__ import annotations
 import itertools
 from typing import Mapping
 
-from ovsdbapp.backend.ovs_idl import connection
+from ovsdbapp.backend.ovs_idl import connection, idlutils
 from ovsdbapp.schema.open_vswitch import impl_idl
 
 from taas.dataplane import layout
 from taas.ovs.host import OvsHost
 
 MIRROR_TUNNEL_NAME = layout.PORT_NAMES[(layout.BR_TUN, layout.TUN_MIRROR_PORT)]
+
+# Only the columns the agent and the lab read or write. Registering everything made the
+# first sync with 1,000 ports take ~6 s (python-ovs parses JSON in pure Python), and the
+# Interface statistics vswitchd refreshes every 5 s would be re-parsed forever.
+REGISTERED_COLUMNS = {
+    "Open_vSwitch": ["bridges", "external_ids", "other_config", "cur_cfg", "next_cfg"],
+    "Bridge": ["name", "ports", "datapath_type", "fail_mode", "protocols", "external_ids",
+               "other_config", "controller"],
+    "Port": ["name", "interfaces", "tag", "external_ids", "other_config"],
+    "Interface": ["name", "type", "options", "ofport", "ofport_request", "external_ids",
+                  "other_config", "error", "mac"],
+}
 _ids = itertools.count()
 
 
@@ -31,7 +43,10 @@ class Ovsdb:
 
     def __init__(self, target: OvsHost | str, timeout: float = 10):
         self.endpoint = target.db_url if isinstance(target, OvsHost) else target
-        idl = connection.OvsdbIdl.from_server(self.endpoint, "Open_vSwitch")
+        helper = idlutils.get_schema_helper(self.endpoint, "Open_vSwitch")
+        for table, columns in REGISTERED_COLUMNS.items():
+            helper.register_columns(table, columns)
+        idl = connection.OvsdbIdl(self.endpoint, helper)
         self._connection = connection.Connection(idl=idl, timeout=timeout)
         self.api = _private_api_class()(self._connection)
 
