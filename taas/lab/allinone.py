@@ -22,7 +22,7 @@ from taas.rpc import api as rpc
 
 LOG = logging.getLogger(__name__)
 ADMIN_TOKEN = "admin-token"
-ADMIN_PROJECT = "adm00000000000000000000000000000"[:32]
+ADMIN_PROJECT = "ad" + "0" * 30
 
 
 def free_port() -> int:
@@ -33,6 +33,16 @@ def free_port() -> int:
 
 def token_for(project: str) -> str:
     return f"{project}-token"
+
+
+def write_tokens(path: Path, spec: LabSpec) -> Path:
+    """The cloud admin's token and one member token per project of the spec."""
+    tokens = {ADMIN_TOKEN: {"user": "admin", "project_id": ADMIN_PROJECT, "roles": ["admin"]}}
+    for project in spec.projects:
+        tokens[token_for(project.name)] = {"user": project.name, "project_id": project.id,
+                                           "roles": ["member"]}
+    path.write_text(yaml.safe_dump({"tokens": tokens}))
+    return path
 
 
 class ApiThread:
@@ -70,7 +80,7 @@ class AllInOne:
         self.api: ApiThread | None = None
         self.lab: Lab | None = None
         self.agents: dict[str, Agent] = {}
-        self._rpc_server = None
+        self._server_rpc: rpc.ServerRpc | None = None
         self.transport = None
 
     # -- life cycle ------------------------------------------------------------------------
@@ -78,12 +88,7 @@ class AllInOne:
     def start(self) -> "AllInOne":
         from taas.api.app import create_app
         self.workdir.mkdir(parents=True, exist_ok=True)
-        tokens_file = self.workdir / "tokens.yaml"
-        tokens = {ADMIN_TOKEN: {"user": "admin", "project_id": ADMIN_PROJECT, "roles": ["admin"]}}
-        for project in self.spec.projects:
-            tokens[token_for(project.name)] = {"user": project.name, "project_id": project.id,
-                                               "roles": ["member"]}
-        tokens_file.write_text(yaml.safe_dump({"tokens": tokens}))
+        tokens_file = write_tokens(self.workdir / "tokens.yaml", self.spec)
         settings = config.Settings(database_url=self.database_url, tokens_file=str(tokens_file),
                                    quota_tap_flow=-1, quota_tap_service=-1)
         conf = cfg.ConfigOpts()
@@ -91,11 +96,9 @@ class AllInOne:
         conf([], project="taas")
         # One in-memory transport shared by everyone: fake:// exchanges are per transport.
         self.transport = rpc.get_transport(conf, url="fake://")
-        notifier = rpc.AgentNotifier(self.transport)
-        app = create_app(settings, notifier=notifier)
-        self._rpc_server = rpc.start_rpc_server(
-            self.transport, rpc.SERVER_TOPIC, "taas-server",
-            [rpc.ServerEndpoint(app.state.runtime.db, notifier)])
+        self._server_rpc = rpc.ServerRpc(self.transport)
+        app = create_app(settings, notifier=self._server_rpc.notifier)
+        self._server_rpc.start(app.state.runtime.db)
         self.api = ApiThread(app, free_port()).start()
         try:
             self.lab = Lab.up(self.spec, self.workdir / "lab",
@@ -124,8 +127,8 @@ class AllInOne:
             self.stop_agent(host)
         if self.lab:
             self.lab.down()
-        if self._rpc_server:
-            rpc.stop_rpc_server(self._rpc_server)
+        if self._server_rpc:
+            self._server_rpc.stop()
         if self.api:
             self.api.stop()
 

@@ -7,6 +7,7 @@ costs latency, never correctness, because agents also reconcile periodically.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable, Iterable
 
 import oslo_messaging as om
@@ -81,18 +82,41 @@ class ServerEndpoint:
 
 
 class AgentNotifier:
-    """Used by the API after a commit: tells each affected host's agent to reconcile."""
+    """Used by the API after a commit: tells each affected host's agent to reconcile.
 
-    def __init__(self, transport):
+    Casts leave from a background thread, so an API request never waits on the bus (a
+    RabbitMQ outage must not stall the API). Pending hosts coalesce; a cast that fails is
+    dropped, and the agent's periodic pass repairs what it missed.
+    """
+
+    def __init__(self, transport, retry: int = 1):
         self._client = om.get_rpc_client(
             transport, om.Target(topic=AGENT_TOPIC, namespace=NAMESPACE, version=VERSION))
+        self._retry = retry
+        self._pending: set[str] = set()
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="taas-notifier", daemon=True)
+        self._thread.start()
 
     def hosts_changed(self, hosts: Iterable[str]) -> None:
-        for host in sorted(h for h in hosts if h):
-            try:
-                self._client.prepare(server=host).cast({}, "host_changed", host=host)
-            except Exception:  # a lost cast is repaired by the agent's periodic reconcile
-                LOG.warning("could not notify agent of host %s", host, exc_info=True)
+        with self._cond:
+            self._pending.update(h for h in hosts if h)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending)
+                hosts, self._pending = sorted(self._pending), set()
+            for host in hosts:
+                self.cast(host)
+
+    def cast(self, host: str) -> None:
+        try:
+            self._client.prepare(server=host, retry=self._retry).cast(
+                {}, "host_changed", host=host)
+        except Exception:  # a lost cast is repaired by the agent's periodic reconcile
+            LOG.warning("could not notify agent of host %s", host, exc_info=True)
 
 
 class ServerClient:
@@ -126,3 +150,30 @@ class AgentEndpoint:
 
     def host_changed(self, ctxt, host: str | None = None) -> None:
         self._on_change()
+
+
+def configured_transport_url(conf: cfg.ConfigOpts) -> str | None:
+    """[DEFAULT] transport_url, or None when the server should run without agents."""
+    from oslo_messaging import transport as om_transport
+    conf.register_opts(om_transport._transport_opts)
+    return conf.transport_url
+
+
+class ServerRpc:
+    """The server's side of the bus: the endpoint agents call and the notifier the API uses."""
+
+    def __init__(self, transport, server_name: str = "taas-server"):
+        self.transport = transport
+        self.notifier = AgentNotifier(transport)
+        self._server_name = server_name
+        self._rpc: om.MessageHandlingServer | None = None
+
+    def start(self, db) -> "ServerRpc":
+        self._rpc = start_rpc_server(self.transport, SERVER_TOPIC, self._server_name,
+                                     [ServerEndpoint(db, self.notifier)])
+        return self
+
+    def stop(self) -> None:
+        if self._rpc:
+            stop_rpc_server(self._rpc)
+            self._rpc = None

@@ -181,3 +181,14 @@ def test_vlan_filter_mirrors_only_the_listed_guest_vlans(cloud, alice):
         send_tagged_broadcast(cloud, "a1", None, 2)    # untagged: never, for a filtered flow
     udp = [p for p in seen["mon-r"] if p.proto == 17]
     assert sorted(p.vlans for p in udp) == [(10,)] * 3 + [(30,)] * 2
+
+
+def test_a_dropped_notification_costs_latency_not_correctness(cloud, alice, monkeypatch):
+    dropped = []
+    # Fault injection at the bus: every "host changed" cast is lost on its way.
+    monkeypatch.setattr(cloud._server_rpc.notifier, "cast", dropped.append)
+    ts, tf = mirror(alice, "a1", "mon-r", "OUT")     # ACTIVE through the periodic passes
+    assert {"h1", "h2"} <= set(dropped)
+    with Monitors(cloud, "mon-r") as seen:
+        ping(cloud, "a1", A2)
+    assert len(echoes(seen["mon-r"], src=A1)) == 5
