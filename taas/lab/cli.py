@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 DEFAULT_WORKDIR = os.environ.get("TAAS_LAB_WORKDIR", "/tmp/taas-lab")
 
@@ -30,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     up = cmd("up", "build the lab from a spec and register it with the TaaS API")
     up.add_argument("--spec", required=True, help="YAML spec (see docs/lab.md)")
     api(up, " (required unless --offline)")
+    up.add_argument("--transport", metavar="URL",
+                    help="run the TaaS server and one agent per host as processes over this "
+                         "oslo.messaging transport (e.g. rabbit://guest:guest@127.0.0.1:5672/)")
+    up.add_argument("--database", metavar="URL",
+                    help="with --transport: the server's database (default: SQLite in workdir)")
     up.add_argument("--offline", action="store_true",
                     help="no API: segmentation ids from an in-memory registry")
     st = cmd("status", "show hosts, networks, VMs")
@@ -52,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _registry(args, state_api: str | None, needed: bool):
     from taas.lab.registry import HttpRegistry, InMemoryRegistry
+    cloud = Path(args.workdir) / CLOUD_FILE
+    if cloud.exists() and not getattr(args, "api", None):
+        # A lab started with --transport: its own server, its admin token.
+        record = json.loads(cloud.read_text())
+        return HttpRegistry(record["url"], args.token or record["admin_token"])
     url = getattr(args, "api", None) or state_api
     if not url:
         return InMemoryRegistry()      # an offline lab: nothing to tell
@@ -78,6 +89,27 @@ def _print_status(status: dict) -> None:
         print(f"  {role} {name:<14} on {v['host']:<8} {ports}")
 
 
+CLOUD_FILE = "cloud.json"
+
+
+def _up_distributed(args) -> int:
+    """Server and agents as processes that keep running after this command returns."""
+    from taas.lab.distributed import Distributed
+    from taas.lab.spec import load
+    workdir = Path(args.workdir).absolute()
+    cloud_dir = workdir / "cloud"
+    database = args.database or f"sqlite:///{cloud_dir / 'taas.sqlite'}"
+    started = time.monotonic()
+    cloud = Distributed(load(args.spec), cloud_dir, database, args.transport, lab_dir=workdir)
+    cloud.start()
+    cloud.save(workdir / CLOUD_FILE)
+    cloud.lab.close()
+    print(f"lab {cloud.lab.name} up in {time.monotonic() - started:.1f}s: API {cloud.url} "
+          f"(admin token in {workdir / CLOUD_FILE}), {len(cloud.agents)} agents over "
+          f"{args.transport}, database {database}; logs in {cloud_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     from taas.lab.lab import Lab, LabError
@@ -85,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     from taas.lab.spec import SpecError
     from taas.lab.system import ns_argv
     try:
+        if args.cmd == "up" and args.transport:
+            return _up_distributed(args)
         if args.cmd == "up":
             if not args.api and not args.offline:
                 raise LabError("give --api URL --token T (the TaaS server), or --offline")
@@ -120,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                                 else _registry(args, lab.state.api_url, needed=False))
                 started = time.monotonic()
                 lab.down(deregister=not args.keep_registration)
+                from taas.lab.distributed import Distributed
+                Distributed.stop_saved(Path(args.workdir) / CLOUD_FILE)
                 print(f"lab {lab.name} down in {time.monotonic() - started:.1f}s")
         finally:
             lab.close()

@@ -2,6 +2,7 @@
 talking over a real message bus (RabbitMQ) and keeping state in a real database."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,17 @@ from taas.lab.spec import LabSpec
 DEFAULT_TRANSPORT = "rabbit://guest:guest@127.0.0.1:5672/"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (nobody reaps here) is dead
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
 def _spawn(argv: list[str], log: Path) -> subprocess.Popen:
     out = open(log, "ab")
     try:
@@ -32,9 +44,11 @@ class Distributed:
     """Same surface as AllInOne (lab, client(), settle()), with processes to kill."""
 
     def __init__(self, spec: LabSpec, workdir: str | Path, database_url: str,
-                 transport_url: str = DEFAULT_TRANSPORT, reconcile_interval: float = 3.0):
+                 transport_url: str = DEFAULT_TRANSPORT, reconcile_interval: float = 3.0,
+                 lab_dir: str | Path | None = None):
         self.spec = spec
         self.workdir = Path(workdir)
+        self.lab_dir = Path(lab_dir) if lab_dir else self.workdir / "lab"
         self.database_url = database_url
         self.transport_url = transport_url
         self.reconcile_interval = reconcile_interval
@@ -101,7 +115,7 @@ class Distributed:
         write_tokens(self.workdir / "tokens.yaml", self.spec)
         try:
             self.start_server()
-            self.lab = Lab.up(self.spec, self.workdir / "lab",
+            self.lab = Lab.up(self.spec, self.lab_dir,
                               registry=HttpRegistry(self.url, ADMIN_TOKEN))
             for host in self.spec.hosts:
                 self.start_agent(host.name)
@@ -123,6 +137,38 @@ class Distributed:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    # -- processes that outlive `taas lab up` ----------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Record the processes, so `taas lab down` (another process) can stop them."""
+        path.write_text(json.dumps({
+            "url": self.url, "admin_token": ADMIN_TOKEN, "server": self.server.pid,
+            "agents": {h: p.pid for h, p in self.agents.items()}}))
+        path.chmod(0o600)
+
+    @staticmethod
+    def stop_saved(path: Path) -> int:
+        """Stop the processes recorded by save(); returns how many were running."""
+        if not path.exists():
+            return 0
+        record = json.loads(path.read_text())
+        pids = [*record["agents"].values(), record["server"]]
+        stopped = 0
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                stopped += 1
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        for pid in pids:
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        path.unlink()
+        return stopped
 
     # -- helpers ---------------------------------------------------------------------------
 
