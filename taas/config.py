@@ -21,6 +21,7 @@ api_opts = [
 
 database_opts = [
     cfg.StrOpt("connection", default=_default_db_url(),
+               sample_default="sqlite:///<$XDG_DATA_HOME or ~/.local/share>/taas/taas.sqlite",
                help="SQLAlchemy URL: sqlite:///path, postgresql://..., mysql+pymysql://..."),
 ]
 
@@ -65,6 +66,9 @@ agent_opts = [
                help="Network namespace the host's OVS lives in (the lab), or none."),
     cfg.FloatOpt("reconcile_interval", default=10.0, min=0.5,
                  help="Seconds between periodic full reconciliations."),
+    cfg.FloatOpt("report_interval", default=10.0, min=0.5,
+                 help="Seconds between agent heartbeats. The server shows an agent as "
+                      "alive while its last heartbeat is younger than 3 intervals."),
 ]
 
 GROUPS = {
@@ -116,6 +120,7 @@ class Settings:
     quota_tap_mirror: int = 50
     session_id_range: tuple[int, int] = (10000, 39999)
     segmentation_id_range: tuple[int, int] = (1, 4000)
+    report_interval: float = 10.0
 
     def __post_init__(self):
         s_first, s_last = self.session_id_range
@@ -142,6 +147,7 @@ class Settings:
             session_id_range=parse_range(conf.taas.session_id_range, "session_id_range"),
             segmentation_id_range=parse_range(conf.network.segmentation_id_range,
                                               "segmentation_id_range"),
+            report_interval=conf.agent.report_interval,
         )
 
 

@@ -1,0 +1,1 @@
+"""API operations: validation, isolation and DB changes, callable without HTTP."""

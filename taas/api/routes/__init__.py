@@ -1,0 +1,1 @@
+"""HTTP routes: Neutron resources, quotas and agents, version discovery."""

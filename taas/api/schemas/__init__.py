@@ -1,0 +1,1 @@
+"""Pydantic request and response shapes of the API (one type per shape)."""
