@@ -68,10 +68,18 @@ def test_own_port_on_shared_network_is_monitorable(alice, shared_topology):
     assert alice.tap_flow(svc, shared_topology["alice_on_bobs"])
 
 
-def test_network_owner_monitors_every_port_of_its_network(bob, shared_topology):
-    # bob owns bobs-shared: alice's port on it is visible to him and monitorable
+def test_shared_network_owner_may_not_tap_other_tenants_ports_on_it(bob, shared_topology):
+    # bob owns bobs-shared and sees alice's port on it, but it is alice's to monitor.
     svc = bob.tap_service(shared_topology["bob_on_bobs"])
-    assert bob.tap_flow(svc, shared_topology["alice_on_bobs"])
+    r = _post(bob, "tap_flows", {"tap_service_id": svc["id"], "direction": "BOTH",
+                                 "source_port": shared_topology["alice_on_bobs"]["id"]})
+    assert r.status_code == 403 and error_of(r)["type"] == "PortDoesNotBelongToTenant"
+
+
+def test_own_port_on_own_network_created_by_admin_is_monitorable(admin, alice):
+    net = admin.network(name="alice-private", project_id=ALICE)
+    port = admin.port(net, project_id=BOB)       # on alice's unshared network: hers to tap
+    assert alice.tap_service(port)
 
 
 def test_visible_but_not_monitorable_port_is_403(admin, alice, bob):

@@ -47,12 +47,15 @@ def port_target(port: Port, network: Network) -> dict:
 
 
 def may_monitor(caller: Caller, port: Port, network: Network) -> bool:
-    """A tenant monitors any port of its own networks, or a port it created on a shared
-    network (stricter than the reference, which checked neither)."""
+    """A tenant monitors any port of its own (unshared) networks, or a port it created on a
+    shared network. Owning a shared network gives no right to tap the other tenants'
+    ports on it: that was a gap of the reference (a network owner could tap them)."""
     if caller.is_admin:
         return True
     mine = caller.project_id
-    return network.project_id == mine or (port.project_id == mine and network.shared)
+    if network.shared:
+        return port.project_id == mine
+    return network.project_id == mine
 
 
 def monitorable_port(ctx: OpContext, port_id: str) -> Port:
