@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None, notifier: Notifier | None = None) -> int
     LOG.info("taas API on http://%s:%d (auth: %s, database: %s)", settings.bind_host,
              settings.bind_port, settings.auth_strategy, app.state.runtime.db.engine.url)
     if server_rpc:
-        server_rpc.start(app.state.runtime.db)
+        server_rpc.start(app.state.runtime.db, settings.report_interval)
     try:
         uvicorn.run(app, host=settings.bind_host, port=settings.bind_port, log_level="info",
                     # Neutron clients keep connections open between calls.

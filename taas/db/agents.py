@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from taas.dataplane.model import HostState, TapFlowSpec, TapServiceSpec
 from taas.db import hosts
+from taas.db import status as combined_status
 from taas.db.models import Agent, Port, TapFlow, TapMirror, TapService, utcnow
 
 LOG = logging.getLogger(__name__)
@@ -116,6 +117,11 @@ def report_status(session: Session, host: str, generation: int,
                 update(model).where(model.id.in_(ids), port_column.in_(on_host))
                 .values(**values).execution_options(synchronize_session=False))
             updated += result.rowcount or 0
+    # A remote tap flow needs both ends: hold it until the monitor's host has applied its
+    # tap service, and free the flows that waited for services now ACTIVE.
+    active = [rid for (status, _), ids in groups.items() if status == "ACTIVE" for rid in ids]
+    combined_status.hold_remote_flows(session, active)
+    combined_status.release_waiting_flows(session, active)
     LOG.debug("agent %s reported %d statuses for generation %s", host, updated, generation)
     return updated
 

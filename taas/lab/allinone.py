@@ -90,6 +90,7 @@ class AllInOne:
         self.workdir.mkdir(parents=True, exist_ok=True)
         tokens_file = write_tokens(self.workdir / "tokens.yaml", self.spec)
         settings = config.Settings(database_url=self.database_url, tokens_file=str(tokens_file),
+                                   report_interval=self.reconcile_interval,
                                    quota_tap_flow=-1, quota_tap_service=-1)
         conf = cfg.ConfigOpts()
         config.register_opts(conf)
@@ -98,7 +99,7 @@ class AllInOne:
         self.transport = rpc.get_transport(conf, url="fake://")
         self._server_rpc = rpc.ServerRpc(self.transport)
         app = create_app(settings, notifier=self._server_rpc.notifier)
-        self._server_rpc.start(app.state.runtime.db)
+        self._server_rpc.start(app.state.runtime.db, settings.report_interval)
         self.api = ApiThread(app, free_port()).start()
         try:
             self.lab = Lab.up(self.spec, self.workdir / "lab",

@@ -160,20 +160,36 @@ def configured_transport_url(conf: cfg.ConfigOpts) -> str | None:
 
 
 class ServerRpc:
-    """The server's side of the bus: the endpoint agents call and the notifier the API uses."""
+    """The server's side of the bus: the endpoint agents call, the notifier the API uses,
+    and a sweeper that marks the resources of agents that stopped heartbeating."""
 
     def __init__(self, transport, server_name: str = "taas-server"):
         self.transport = transport
         self.notifier = AgentNotifier(transport)
         self._server_name = server_name
         self._rpc: om.MessageHandlingServer | None = None
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
-    def start(self, db) -> "ServerRpc":
+    def start(self, db, report_interval: float = 10.0) -> "ServerRpc":
         self._rpc = start_rpc_server(self.transport, SERVER_TOPIC, self._server_name,
                                      [ServerEndpoint(db, self.notifier)])
+        self._sweeper = threading.Thread(target=self._sweep, args=(db, report_interval),
+                                         name="taas-liveness", daemon=True)
+        self._sweeper.start()
         return self
 
+    def _sweep(self, db, report_interval: float) -> None:
+        from taas.db import status
+        # Alive means a heartbeat within 3 intervals, as GET /v2.0/agents says.
+        while not self._stop.wait(report_interval):
+            try:
+                db.write(lambda s: status.mark_dead_agents(s, 3 * report_interval))
+            except Exception:
+                LOG.warning("liveness sweep failed", exc_info=True)
+
     def stop(self) -> None:
+        self._stop.set()
         if self._rpc:
             stop_rpc_server(self._rpc)
             self._rpc = None

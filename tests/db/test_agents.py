@@ -103,11 +103,14 @@ def test_report_status_updates_only_what_the_host_owns(db):
         return {row.id: (row.status, row.status_reason)
                 for model in (TapService, TapFlow, TapMirror) for row in s.query(model)}
     got = db.read(statuses)
-    assert got["F1"] == ("ACTIVE", "") and got["F2"] == ("ERROR", "no ofport for b")
+    # F1 is remote: ACTIVE at its source, held until S1's host (h2) has applied S1.
+    assert got["F1"][0] == "DOWN" and got["F1"][1].startswith("waiting for host h2")
+    assert got["F2"] == ("ERROR", "no ofport for b")
     assert got["M1"] == ("ACTIVE", "")
     assert got["S1"] == ("DOWN", "") and got["F3"] == ("DOWN", "")
     db.write(lambda s: agents.report_status(s, "h2", 1, {"S1": ("ACTIVE", "x" * 999)}))
     assert db.read(statuses)["S1"] == ("ACTIVE", "x" * 255)
+    assert db.read(statuses)["F1"] == ("ACTIVE", "")
 
 
 def test_bump_generations_creates_rows_and_counts(db):

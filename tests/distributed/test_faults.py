@@ -113,3 +113,20 @@ def test_migration_of_source_and_monitor(dcloud, alice):
     dcloud.lab.move("mon", "h3")
     wait_converged(dcloud)
     assert copies_per_ping(dcloud) == 1
+
+
+def test_a_dead_agent_shows_in_status_then_recovers(dcloud, alice):
+    (tf,) = mirrors(alice, 1)
+    ts_id = tf["tap_service_id"]
+    alice.wait_status("tap_flow", tf["id"])
+    dcloud.kill_agent("h3")                 # the monitor's host
+    svc = alice.wait_status("tap_service", ts_id, want="DOWN", timeout=60)
+    assert "agent of host h3 is not alive" in svc["status_reason"]
+    flow = alice.wait_status("tap_flow", tf["id"], want="DOWN", timeout=30)
+    assert "h3" in flow["status_reason"]
+    assert not dcloud.agents_view()["h3"]["alive"]
+    dcloud.start_agent("h3")
+    alice.wait_status("tap_service", ts_id, timeout=60)
+    alice.wait_status("tap_flow", tf["id"], timeout=60)
+    wait_converged(dcloud)
+    assert copies_per_ping(dcloud) == 1
