@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -53,6 +54,8 @@ class Distributed:
         self.transport_url = transport_url
         self.reconcile_interval = reconcile_interval
         self.port = free_port()
+        # Its own exchange: clouds sharing one broker (tests, benchmarks) never cross-talk.
+        self.exchange = f"taas-{uuid.uuid4().hex[:12]}"
         self.url = f"http://127.0.0.1:{self.port}"
         self.server: subprocess.Popen | None = None
         self.agents: dict[str, subprocess.Popen] = {}
@@ -64,6 +67,7 @@ class Distributed:
         path = self.workdir / f"{name}.conf"
         path.write_text(
             f"[DEFAULT]\ntransport_url = {self.transport_url}\n"
+            f"control_exchange = {self.exchange}\n"
             f"[api]\nbind_host = 127.0.0.1\nbind_port = {self.port}\n"
             f"[database]\nconnection = {self.database_url}\n"
             f"[auth]\nstrategy = tokens\ntokens_file = {self.workdir / 'tokens.yaml'}\n"
