@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
-
 from taas.dataplane import layout
 from taas.ovs.flows import ApplyResult, apply_flows
 from taas.ovs.host import OvsHost
@@ -30,11 +28,7 @@ class AgentOvs:
 
     def __init__(self, ovs: OvsHost | str):
         # A rundir is enough: clients need only the sockets in it.
-        self.host = ovs if isinstance(ovs, OvsHost) else OvsHost("local", Path(ovs).parent)
-        if not isinstance(ovs, OvsHost):
-            self.host.rundir = Path(ovs)
-            self.host.db_socket = self.host.rundir / "db.sock"
-            self.host.env["OVS_RUNDIR"] = str(self.host.rundir)
+        self.host = ovs if isinstance(ovs, OvsHost) else OvsHost.from_rundir(ovs)
         self._db: Ovsdb | None = None
         self._lock = threading.Lock()
 

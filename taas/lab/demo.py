@@ -101,11 +101,13 @@ def run(spec_path: Path, keep_dir: Path) -> int:
             "OUT (sent by source)" if p.src_mac == src_port.mac else
             "IN (delivered to source)" if p.dst_mac in (src_port.mac, "ff:ff:ff:ff:ff:ff")
             else "other" for p in packets)
-        icmp = collections.Counter(p.summary().split(" > ")[-1].split(" len")[0]
-                                   for p in packets if p.is_icmp_echo)
+        icmp = collections.Counter(
+            f"{p.src_ip} > {p.dst_ip} echo {'request' if p.icmp_type == 8 else 'reply'}"
+            for p in packets if p.is_icmp_echo)
         step(f"monitor {monitor.name} captured {len(packets)} copies: "
              + ", ".join(f"{k}: {v}" for k, v in sorted(by_dir.items())))
-        print(f"   ICMP: {dict(icmp)}; TCP: {sum(1 for p in packets if p.proto == 6)} segments")
+        print("   ICMP: " + ", ".join(f"{k}: {v}" for k, v in sorted(icmp.items()))
+              + f"; TCP: {sum(1 for p in packets if p.proto == 6)} segments")
         for p in [p for p in packets if p.is_icmp_echo][:4]:
             print(f"   {p.summary()}")
         print(f"   pcap: {pcap}")
