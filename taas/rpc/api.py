@@ -153,9 +153,13 @@ class AgentEndpoint:
 
 
 def configured_transport_url(conf: cfg.ConfigOpts) -> str | None:
-    """[DEFAULT] transport_url, or None when the server should run without agents."""
+    """[DEFAULT] transport_url when the operator set it, else None: the server then runs
+    without agents. oslo.messaging's own default ("rabbit://") does not count, or every
+    API-only server would join the agents' queues of whatever broker runs locally."""
     from oslo_messaging import transport as om_transport
     conf.register_opts(om_transport._transport_opts)
+    if conf.get_location("transport_url").location == cfg.Locations.opt_default:
+        return None
     return conf.transport_url
 
 
