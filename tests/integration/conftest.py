@@ -95,7 +95,7 @@ class Tenant:
         while True:
             body = self.http.get(f"/v2.0/taas/{kind}s/{rid}").json()[kind]
             if body["status"] == want or time.monotonic() > deadline:
-                assert body["status"] == want, body
+                assert body["status"] == want, (body["status"], body.get("status_reason"))
                 return body
             time.sleep(0.05)
 
