@@ -1,9 +1,9 @@
-"""`taas bench {dataplane,api,all}`: run benchmarks, print tables, update docs/benchmarks.md."""
+"""`taas bench {dataplane,api,control,all}`: run benchmarks, print tables, update docs/benchmarks.md."""
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: taas bench {dataplane,api,all} [ARGS...]  (each takes --help)"
+USAGE = "usage: taas bench {dataplane,api,control,all} [ARGS...]  (each takes --help)"
 
 
 def main(argv: list[str]) -> int:
@@ -17,6 +17,9 @@ def main(argv: list[str]) -> int:
     if cmd == "api":
         from taas.bench import api
         return api.main(rest)
+    if cmd == "control":
+        from taas.bench import control
+        return control.main(rest)
     if cmd == "all":
         from taas.bench import api, dataplane
         return max(dataplane.main(rest), api.main([]))

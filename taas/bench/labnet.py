@@ -204,8 +204,11 @@ class Pinger(threading.Thread):
             head = struct.pack("!BBHHH", 8, 0, 0, 0x7A5A, seq)
             payload = b"taas-bench" * 4
             csum = _checksum(head + payload)
-            self.sock.sendto(struct.pack("!BBHHH", 8, 0, csum, 0x7A5A, seq) + payload,
-                             (self.dst, 0))
+            try:
+                self.sock.sendto(struct.pack("!BBHHH", 8, 0, csum, 0x7A5A, seq) + payload,
+                                 (self.dst, 0))
+            except OSError:  # the VM's port is being re-plugged (a move): keep going
+                continue
 
     def stop(self):
         self._halt.set()
