@@ -117,6 +117,15 @@ class Public(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class OwnedPublic(Public):
+    """The attributes every owned resource shows: identity, owner (both spellings), names."""
+    id: str = ""
+    project_id: str = ""
+    tenant_id: str = ""
+    name: str = ""
+    description: str = ""
+
+
 class Link(BaseModel):
     rel: str
     href: str

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, field_validator
 
 from taas.api.schemas.common import (NO_NUL, Body, Description, IpAddress, Name, OwnedCreate,
-                                     Public, ResourceId, collection, envelope)
+                                     OwnedPublic, Public, ResourceId, collection, envelope)
 
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _STANDARD = frozenset({"id", "status", "created_at", "updated_at"})
@@ -37,12 +37,7 @@ class NetworkUpdate(Body):
     shared: StrictBool = None
 
 
-class Network(Public):
-    id: str = ""
-    name: str = ""
-    description: str = ""
-    project_id: str = ""
-    tenant_id: str = ""
+class Network(OwnedPublic):
     shared: bool = False
     admin_state_up: bool = True
     status: str = "ACTIVE"
@@ -112,13 +107,8 @@ class PortUpdate(Body):
     device_owner: Name = None
 
 
-class Port(Public):
-    id: str = ""
-    name: str = ""
-    description: str = ""
+class Port(OwnedPublic):
     network_id: str = ""
-    project_id: str = ""
-    tenant_id: str = ""
     mac_address: str = ""
     fixed_ips: list[FixedIpPublic] = []
     device_id: str = ""

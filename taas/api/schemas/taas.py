@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from taas.api.schemas.common import (Body, Description, IpAddress, Name, OwnedCreate,
-                                     Public, ResourceId, collection, drop_null_defaults,
-                                     envelope, integer)
+                                     OwnedPublic, ResourceId, collection,
+                                     drop_null_defaults, envelope, integer)
 
 # The reference's syntax (neutron-lib), plus what it lacks: every VLAN id is 0-4095 and
 # every range is ordered.
@@ -49,12 +49,7 @@ class TapServiceUpdate(_NameOnlyUpdate):
     read_only = TapServiceCreate.read_only | {"port_id", "project_id", "tenant_id"}
 
 
-class TapService(Public):
-    id: str = ""
-    project_id: str = ""
-    tenant_id: str = ""
-    name: str = ""
-    description: str = ""
+class TapService(OwnedPublic):
     port_id: str = ""
     status: str = "DOWN"
     status_reason: str = ""
@@ -103,12 +98,7 @@ class TapFlowUpdate(_NameOnlyUpdate):
                                            "vlan_filter", "project_id", "tenant_id"}
 
 
-class TapFlow(Public):
-    id: str = ""
-    project_id: str = ""
-    tenant_id: str = ""
-    name: str = ""
-    description: str = ""
+class TapFlow(OwnedPublic):
     tap_service_id: str = ""
     source_port: str = ""
     direction: str = ""
@@ -196,12 +186,7 @@ class TapMirrorUpdate(_NameOnlyUpdate):
                                              "mirror_type", "project_id", "tenant_id"}
 
 
-class TapMirror(Public):
-    id: str = ""
-    project_id: str = ""
-    tenant_id: str = ""
-    name: str = ""
-    description: str = ""
+class TapMirror(OwnedPublic):
     port_id: str = ""
     directions: dict[str, int] = {}
     remote_ip: str = ""
