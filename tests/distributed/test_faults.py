@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.distributed.conftest import wait_converged
-from tests.integration.conftest import Monitors, Tenant
+from tests.integration.conftest import Monitors, Tenant, wait_connectivity
 from tests.integration.test_mirroring import echoes
 
 pytestmark = [pytest.mark.lab, pytest.mark.rabbit, pytest.mark.postgresql]
@@ -72,6 +72,7 @@ def test_vswitchd_restart_on_the_monitor_host(dcloud, alice):
     dcloud.lab.restart_vswitchd("h3")
     dcloud.lab.reconcile("h3")              # the network agent restores production
     wait_converged(dcloud)                  # the TaaS agent's periodic pass restores its own
+    wait_connectivity(dcloud, "a1", A2)
     assert copies_per_ping(dcloud) == 2
 
 

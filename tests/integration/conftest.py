@@ -154,3 +154,11 @@ def send_udp_broadcast(cloud: AllInOne, vm: str, dst: str, count: int, port: int
             time.sleep(0.02)
     finally:
         sock.close()
+
+
+def wait_connectivity(cloud, vm: str, ip: str, timeout: float = 10.0) -> None:
+    """After a vswitchd restart the underlay routes are relearned in the background: wait
+    for the first echo reply (tests then demand that every later one comes back)."""
+    deadline = time.monotonic() + timeout
+    while not cloud.lab.ping(vm, ip, count=1, timeout=1.0).ok:
+        assert time.monotonic() < deadline, f"{vm} cannot reach {ip} {timeout} s after repair"

@@ -11,7 +11,7 @@ from taas.dataplane import layout as L
 from taas.lab.pcap import ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST
 from taas.lab.probe import socket_in
 from taas.ovs.flows import installed_cookies
-from tests.integration.conftest import Monitors, mirror, send_udp_broadcast
+from tests.integration.conftest import Monitors, mirror, send_udp_broadcast, wait_connectivity
 
 pytestmark = pytest.mark.lab
 
@@ -141,6 +141,7 @@ def test_vswitchd_restart_restores_flows(cloud, alice):
     cloud.lab.reconcile("h1")          # the network agent restores production
     cloud.settle()                     # the TaaS agent restores its own flows
     assert taas_flows(cloud, "h1") == before
+    wait_connectivity(cloud, "a1", A2)
     with Monitors(cloud, "mon-r") as seen:
         ping(cloud, "a1", A2)
     assert len(echoes(seen["mon-r"], src=A1)) == 5

@@ -1,6 +1,8 @@
 """One 3-host lab per module: connectivity, isolation, restart + reconcile, move."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from taas.dataplane import layout as L
@@ -114,6 +116,12 @@ def test_vswitchd_restart_then_reconcile_restores_connectivity(lab):
     assert_ping(lab, "r1", "10.1.0.12", ok=False)        # flows and br-phy address are gone
     results = lab.reconcile("h2")
     assert results["h2"]["br-int"].added > 0
+    # A restarted vswitchd relearns its routes from the kernel in the background: the
+    # first packets across the tunnel may be lost meanwhile. Once one echo comes back,
+    # every later one must.
+    deadline = time.monotonic() + 10
+    while not lab.ping("r1", "10.1.0.12", count=1, timeout=1.0).ok:
+        assert time.monotonic() < deadline, "no connectivity 10 s after reconcile"
     assert_ping(lab, "r1", "10.1.0.12")
     assert lab.tcp("r2", "r1")
 
