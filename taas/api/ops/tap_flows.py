@@ -1,15 +1,15 @@
 """Tap flows: copy one source port's traffic (IN/OUT/BOTH) into a tap service."""
 from __future__ import annotations
 
-from sqlalchemy import delete as sql_delete, select, true
+from sqlalchemy import delete as sql_delete, select
 from starlette.datastructures import URL
 
 from taas.api import views
-from taas.api.errors import bad_request, forbidden, resource_not_found
+from taas.api.errors import bad_request, forbidden
 from taas.api.listing import Attr, ListQuery, list_collection
 from taas.api.ops import tap_services
 from taas.api.ops.access import monitorable_port, owner_for_create
-from taas.api.ops.common import apply_name_update, over_quota
+from taas.api.ops.common import apply_name_update, over_quota, owned_scope, visible_owned
 from taas.api.runtime import OpContext
 from taas.api.schemas.taas import TapFlowCreate, TapFlowUpdate
 from taas.db import hosts, quotas
@@ -26,17 +26,11 @@ ATTRS = {
 
 
 def scope(ctx: OpContext):
-    return true() if ctx.caller.is_admin else TapFlow.project_id == ctx.caller.project_id
+    return owned_scope(ctx, TapFlow)
 
 
 def visible(ctx: OpContext, tap_flow_id: str, lock: bool = False) -> TapFlow:
-    stmt = select(TapFlow).where(TapFlow.id == tap_flow_id, scope(ctx))
-    if lock:
-        stmt = stmt.with_for_update()
-    flow = ctx.session.scalar(stmt)
-    if flow is None or not ctx.allowed("get_tap_flow", {"project_id": flow.project_id}):
-        raise resource_not_found("TapFlow", tap_flow_id)
-    return flow
+    return visible_owned(ctx, TapFlow, tap_flow_id, "TapFlow", "update" if lock else None)
 
 
 def create(ctx: OpContext, body: TapFlowCreate) -> dict:

@@ -1,15 +1,15 @@
 """Tap mirrors: a port's traffic to a remote GRE/ERSPAN v1 endpoint, with unique tunnel ids."""
 from __future__ import annotations
 
-from sqlalchemy import delete as sql_delete, select, true
+from sqlalchemy import delete as sql_delete, select
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import URL
 
 from taas.api import views
-from taas.api.errors import conflict, resource_not_found
+from taas.api.errors import conflict
 from taas.api.listing import Attr, ListQuery, paginate, project
 from taas.api.ops.access import monitorable_port, owner_for_create
-from taas.api.ops.common import apply_name_update, over_quota
+from taas.api.ops.common import apply_name_update, over_quota, owned_scope, visible_owned
 from taas.api.runtime import OpContext
 from taas.api.schemas.taas import TapMirrorCreate, TapMirrorUpdate
 from taas.db import hosts, quotas
@@ -26,7 +26,7 @@ ATTRS = {
 
 
 def scope(ctx: OpContext):
-    return true() if ctx.caller.is_admin else TapMirror.project_id == ctx.caller.project_id
+    return owned_scope(ctx, TapMirror)
 
 
 def tunnels_of(ctx: OpContext, mirror_ids: list[str]) -> dict[str, dict[str, int]]:
@@ -40,13 +40,7 @@ def tunnels_of(ctx: OpContext, mirror_ids: list[str]) -> dict[str, dict[str, int
 
 
 def visible(ctx: OpContext, tap_mirror_id: str, lock: bool = False) -> TapMirror:
-    stmt = select(TapMirror).where(TapMirror.id == tap_mirror_id, scope(ctx))
-    if lock:
-        stmt = stmt.with_for_update()
-    mirror = ctx.session.scalar(stmt)
-    if mirror is None or not ctx.allowed("get_tap_mirror", {"project_id": mirror.project_id}):
-        raise resource_not_found("TapMirror", tap_mirror_id)
-    return mirror
+    return visible_owned(ctx, TapMirror, tap_mirror_id, "TapMirror", "update" if lock else None)
 
 
 def _tunnel_conflict(ctx: OpContext, tunnel_ids: list[int]) -> None:

@@ -1,14 +1,15 @@
 """Tap services: a destination port plus a cloud-wide unique mirror-session id."""
 from __future__ import annotations
 
-from sqlalchemy import delete as sql_delete, select, true
+from sqlalchemy import delete as sql_delete, select
 from starlette.datastructures import URL
 
 from taas.api import views
-from taas.api.errors import conflict, resource_not_found
+from taas.api.errors import conflict
 from taas.api.listing import Attr, ListQuery, list_collection
 from taas.api.ops.access import monitorable_port, owner_for_create
-from taas.api.ops.common import apply_name_update, contended, over_quota
+from taas.api.ops.common import (apply_name_update, contended, over_quota, owned_scope,
+                                  visible_owned)
 from taas.api.runtime import OpContext
 from taas.api.schemas.taas import TapServiceCreate, TapServiceUpdate
 from taas.db import hosts, quotas
@@ -26,7 +27,7 @@ ADMIN_ATTRS = {**ATTRS, "session_id": Attr(TapService.session_id, int)}
 
 
 def scope(ctx: OpContext):
-    return true() if ctx.caller.is_admin else TapService.project_id == ctx.caller.project_id
+    return owned_scope(ctx, TapService)
 
 
 def shows_session(ctx: OpContext) -> bool:
@@ -35,13 +36,7 @@ def shows_session(ctx: OpContext) -> bool:
 
 def visible(ctx: OpContext, tap_service_id: str, lock: str | None = None) -> TapService:
     """The tap service if the caller may see it, else 404; lock is "share" or "update"."""
-    stmt = select(TapService).where(TapService.id == tap_service_id, scope(ctx))
-    if lock:
-        stmt = stmt.with_for_update(read=lock == "share")
-    service = ctx.session.scalar(stmt)
-    if service is None or not ctx.allowed("get_tap_service", {"project_id": service.project_id}):
-        raise resource_not_found("TapService", tap_service_id)
-    return service
+    return visible_owned(ctx, TapService, tap_service_id, "TapService", lock)
 
 
 def create(ctx: OpContext, body: TapServiceCreate) -> dict:
